@@ -2,6 +2,7 @@
 #ifndef PAM_USERNS_SESSION_H
 #define PAM_USERNS_SESSION_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
