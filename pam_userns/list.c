@@ -32,7 +32,7 @@ static int collect_refs(int dirfd, const char *name, struct opener_ctx *o)
 {
 	DIR *d;
 	struct dirent *de;
-	int fd = dup(dirfd);
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
@@ -151,7 +151,7 @@ int list_main(int argc, char **argv)
 		if (dirfd < 0)
 			continue;
 		snprintf(dirpath, sizeof(dirpath), "%s/%s", session_statedir, de->d_name);
-		fd = dup(dirfd);
+		fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0 || !(d = fdopendir(fd))) {
 			if (fd >= 0)
 				close(fd);

@@ -310,6 +310,34 @@ out:
 	return retval;
 }
 
+/*
+ * No record in this handle: open_session said PAM_IGNORE, or the session
+ * was opened by another process (pamtester open_session, then a later
+ * pamtester close_session). Remove what that user left behind whose
+ * opener is gone; a live session of another process is not ours to end.
+ */
+static int close_unrecorded(pam_handle_t *pamh, const struct args *a)
+{
+	const char *name = NULL;
+	struct user u;
+	int r;
+
+	if (pam_get_user(pamh, &name, NULL) != PAM_SUCCESS || !name || geteuid() != 0)
+		return PAM_IGNORE;
+	if (get_user(name, &u) < 0) {
+		put_user(&u);
+		return PAM_IGNORE;
+	}
+	r = session_sweep_user(u.pw.pw_uid);
+	if (r > 0)
+		pam_syslog(pamh, LOG_INFO, "removed %d namespace pin(s) of %s whose session had ended",
+			   r, name);
+	else if (a->debug)
+		pam_syslog(pamh, LOG_DEBUG, "no namespace recorded for this session of %s", name);
+	put_user(&u);
+	return r > 0 ? PAM_SUCCESS : PAM_IGNORE;
+}
+
 PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	const struct session_handle *h = NULL;
@@ -318,12 +346,8 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 	int r;
 
 	parse_args(pamh, argc, argv, &a);
-	if (pam_get_data(pamh, DATA_NAME, (const void **)&h) != PAM_SUCCESS || !h) {
-		/* Not ours (PAM_IGNORE at open), or opened in another process. */
-		if (a.debug)
-			pam_syslog(pamh, LOG_DEBUG, "no namespace recorded for this session");
-		return PAM_IGNORE;
-	}
+	if (pam_get_data(pamh, DATA_NAME, (const void **)&h) != PAM_SUCCESS || !h)
+		return close_unrecorded(pamh, &a);
 	if (geteuid() != 0) {
 		pam_syslog(pamh, LOG_WARNING,
 			   "cannot remove %s: not running as root; the next login of uid %u removes it",

@@ -380,7 +380,7 @@ static int each_entry(int dirfd, int (*fn)(int dirfd, const char *name, void *ct
 {
 	struct dirent *de;
 	DIR *d;
-	int fd = dup(dirfd), r = 0;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
 
 	if (fd < 0)
 		return -errno;
@@ -747,6 +747,26 @@ int session_end(const struct session_handle *h, char *err, size_t errlen)
 	/* Others' leftovers too, while we hold the lock. */
 	session_sweep(dirfd, dirpath);
 out:
+	close(lock);
+	close(dirfd);
+	return r;
+}
+
+int session_sweep_user(uid_t uid)
+{
+	char dirpath[PATH_MAX - 64];
+	int dirfd, lock, r;
+
+	dirfd = session_open_dir(uid, false, NULL, 0);
+	if (dirfd < 0)
+		return dirfd == -ENOENT ? 0 : dirfd;
+	lock = session_lock(dirfd);
+	if (lock < 0) {
+		close(dirfd);
+		return lock;
+	}
+	dir_path(dirpath, sizeof(dirpath), uid);
+	r = session_sweep(dirfd, dirpath);
 	close(lock);
 	close(dirfd);
 	return r;

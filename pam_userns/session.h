@@ -129,3 +129,10 @@ int session_begin(const struct session_params *p, struct session_handle *h,
  * namespace was removed, 0 when others still hold it, or -errno.
  */
 int session_end(const struct session_handle *h, char *err, size_t errlen);
+
+/*
+ * Sweep one user's directory under its lock (a close_session that has
+ * no record of its own: the session was opened by another process).
+ * Returns the number of pins removed, or -errno.
+ */
+int session_sweep_user(uid_t uid);

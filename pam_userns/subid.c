@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -225,35 +226,75 @@ bool subid_nss_configured(void)
 }
 
 /*
- * libsubid keeps global state and writes its complaints to a FILE of its
- * choosing (stderr by default). Serialise our calls and hand it a FILE
- * on /dev/null opened close-on-exec, so nothing reaches the
+ * libsubid is loaded only when an NSS backend is configured: it pulls in
+ * libselinux, libsemanage, libaudit and more, whose loading would
+ * otherwise be most of the cost of every login (pam_start() loads the
+ * module anew each time).
+ *
+ * libsubid keeps global state and writes its complaints to a FILE of
+ * its choosing (stderr by default). Serialise our calls and hand it a
+ * FILE on /dev/null opened close-on-exec, so nothing reaches the
  * application's stderr or leaks into a child.
  */
 static pthread_mutex_t subid_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct libsubid {
+	bool (*init)(const char *, FILE *);
+	int (*uid_ranges)(const char *, struct subid_range **);
+	int (*gid_ranges)(const char *, struct subid_range **);
+};
+
+static int load_libsubid(struct libsubid *l, char *err, size_t errlen)
+{
+	static void *so;
+
+	if (!so)
+		so = dlopen(SUBID_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!so) {
+		seterr(err, errlen, "cannot load %s for the NSS subid backend: %s", SUBID_SONAME,
+		       dlerror());
+		return -ENOENT;
+	}
+	*(void **)&l->init = dlsym(so, "subid_init");
+	*(void **)&l->uid_ranges = dlsym(so, "subid_get_uid_ranges");
+	*(void **)&l->gid_ranges = dlsym(so, "subid_get_gid_ranges");
+	if (!l->init || !l->uid_ranges || !l->gid_ranges) {
+		seterr(err, errlen, "%s lacks the subid_* functions", SUBID_SONAME);
+		return -ENOENT;
+	}
+	return 0;
+}
 
 static int nss_lookup(enum subid_kind kind, const char *user, struct id_range **out,
 		      char *err, size_t errlen)
 {
 	struct subid_range *ranges = NULL;
+	struct libsubid l;
 	FILE *sink;
 	size_t cap = 0, n = 0;
 	int got, r = 0;
 
 	*out = NULL;
-	sink = fopen("/dev/null", "we");
-	if (!sink)
-		return -errno;
 	pthread_mutex_lock(&subid_lock);
-	subid_init(NULL, sink);
-	got = kind == SUBID_UID ? subid_get_uid_ranges(user, &ranges)
-				: subid_get_gid_ranges(user, &ranges);
-	subid_init(NULL, stderr);
+	r = load_libsubid(&l, err, errlen);
+	if (r < 0) {
+		pthread_mutex_unlock(&subid_lock);
+		return r;
+	}
+	sink = fopen("/dev/null", "we");
+	if (!sink) {
+		r = -errno;
+		pthread_mutex_unlock(&subid_lock);
+		return r;
+	}
+	l.init(NULL, sink);
+	got = kind == SUBID_UID ? l.uid_ranges(user, &ranges) : l.gid_ranges(user, &ranges);
+	l.init(NULL, stderr);
 	pthread_mutex_unlock(&subid_lock);
 	fclose(sink);
 
 	if (got < 0) {
-		seterr(err, errlen, "libsubid could not list the %s ranges of %s",
+		seterr(err, errlen, "the NSS subid backend could not list the %s ranges of %s",
 		       kind == SUBID_UID ? "subuid" : "subgid", user);
 		return -EIO;
 	}
