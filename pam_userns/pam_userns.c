@@ -28,6 +28,7 @@
 #include "policy.h"
 #include "session.h"
 #include "subid.h"
+#include "userns.h"
 
 #define DATA_NAME "pam_userns"
 
@@ -256,6 +257,12 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (geteuid() != 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot prepare a namespace for %s: not running as root",
 			   name);
+		goto out;
+	}
+	if (!userns_is_initial()) {
+		pam_syslog(pamh, LOG_ERR,
+			   "cannot prepare a namespace for %s: this process is root only inside a user namespace "
+			   "(su or login from a namespaced session?)", name);
 		goto out;
 	}
 

@@ -236,6 +236,24 @@ out:
 	return r;
 }
 
+bool userns_is_initial(void)
+{
+	char buf[128];
+	unsigned long a, b, c;
+	ssize_t n;
+	int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return sscanf(buf, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 &&
+	       c == 4294967295UL && !strchr(buf, '\n')[1];
+}
+
 bool userns_is_pin(const char *path)
 {
 	struct statfs sfs;

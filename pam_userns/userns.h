@@ -40,6 +40,13 @@ int userns_unpin(const char *pin_path);
  */
 int userns_check_fd(int fd, uid_t uid);
 
+/*
+ * Do we run in the initial user namespace (uid_map "0 0 4294967295")?
+ * Root inside a user namespace passes geteuid() == 0 but has no host
+ * privilege: it can neither map other ids nor own the state directory.
+ */
+bool userns_is_initial(void);
+
 /* Is path a pinned namespace (an nsfs file)? */
 bool userns_is_pin(const char *path);
 

@@ -13,6 +13,7 @@
 #include <linux/nsfs.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,6 +438,43 @@ static void test_shell_refusals(void)
 	pam_end(pamh, PAM_SUCCESS);
 }
 
+static void write_self(const char *file, const char *text)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		_exit(90);
+	close(fd);
+}
+
+/* Root inside a user namespace is not root: refused, and said so. */
+static void test_inside_userns(void)
+{
+	pid_t pid;
+	int st;
+
+	service("[default]\nenable = yes\n");
+	harness_log_mark();
+	pid = fork();
+	if (pid == 0) {
+		pam_handle_t *pamh;
+
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(91);
+		write_self("/proc/self/setgroups", "deny");
+		write_self("/proc/self/gid_map", "0 0 1");
+		write_self("/proc/self/uid_map", "0 0 1");
+		if (geteuid() != 0 || harness_start("userns-test", "alice", &pamh) != PAM_SUCCESS)
+			_exit(92);
+		_exit(pam_open_session(pamh, 0));
+	}
+	waitpid(pid, &st, 0);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_INT(PAM_SESSION_ERR, WEXITSTATUS(st));
+	ASSERT_TRUE(harness_log_has("cannot prepare a namespace for alice: this process is root only inside a user namespace"));
+	ASSERT_INT(0, harness_state_entries(ALICE));
+}
+
 int main(int argc, char **argv)
 {
 	harness_enter_testbed(argc, argv);
@@ -453,5 +491,6 @@ int main(int argc, char **argv)
 	test_data_silent();
 	test_threads();
 	test_shell_refusals();
+	test_inside_userns();
 	return t_done("test_module");
 }
