@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
 #
 # Helpers for tests that run inside the pam_userns test bed (testbed.sh).
 # Source it from a bash test:   . "$TESTBED_LIB"
@@ -12,6 +13,7 @@
 
 if [[ -z ${TESTBED_DIR:-} || ! -d $TESTBED_DIR ]]; then
 	echo "testbed: lib.sh: TESTBED_DIR is not set; run under tests/testbed/testbed.sh" >&2
+	# shellcheck disable=SC2317 # exit is for when this is run, not sourced
 	return 1 2>/dev/null || exit 1
 fi
 

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck disable=SC2317 # functions run from traps look unreachable
 #
 # testbed.sh - run a command in a hermetic test bed for pam_userns.
 #
@@ -73,19 +74,24 @@ on_signal() {
 
 wait_child() {
 	local grace=$1 i
-	child_rc=0
-	while :; do
-		interrupted=0
-		wait "$child_pid"
-		child_rc=$?
-		((interrupted)) || break
-		# A trapped signal cut wait short; give the child time to stop.
+	interrupted=0
+	wait "$child_pid"
+	child_rc=$?
+	if ((interrupted)); then
+		# A trapped signal cut wait short. Do not call wait again: after an
+		# interrupted wait, bash may block on a child it already reaped.
 		for ((i = 0; i < grace * 10; i++)); do
 			alive "$child_pid" || break
 			sleep 0.1
 		done
-		alive "$child_pid" && kill -KILL "$child_pid" 2>/dev/null
-	done
+		if alive "$child_pid"; then
+			kill -KILL "$child_pid" 2>/dev/null
+			for ((i = 0; i < 20; i++)); do
+				alive "$child_pid" || break
+				sleep 0.1
+			done
+		fi
+	fi
 	if [[ -n $got_signal ]]; then
 		child_rc=$((128 + $(signum "$got_signal")))
 	fi
@@ -147,6 +153,11 @@ outer_main() {
 		"$BASH" "$self" --inner "$dir" "$hostns" "${inner_opts[@]}" -- "$@" <&0 &
 	child_pid=$!
 	wait_child 10
+	if [[ -z $got_signal && ! -e $dir/.running ]]; then
+		# unshare itself failed (e.g. EPERM in a container) or died early.
+		[[ $child_rc -eq 125 ]] || echo "testbed: the bed did not start (status $child_rc)" >&2
+		child_rc=125
+	fi
 
 	if ((keep)); then
 		echo "testbed: kept $dir" >&2
@@ -293,7 +304,8 @@ mount_fixtures() {
 start_logcatcher() {
 	local lc=${TESTBED_LOGCATCHER:-} i pid
 	if [[ -z $lc ]]; then
-		lc=$TESTBED_DIR/logcatcher
+		# On our own tmpfs: /tmp may be noexec.
+		lc=$TESTBED_DIR/.private/logcatcher
 		cc -O2 -Wall -Wextra -o "$lc" "$srcdir/logcatcher.c" ||
 			{ echo "testbed: cannot build $srcdir/logcatcher.c (set TESTBED_LOGCATCHER to a built one)" >&2; return 1; }
 	elif [[ ! -x $lc ]]; then
@@ -368,6 +380,11 @@ inner_cleanup() {
 }
 
 inner_main() {
+	if [[ -n ${TESTBED_XTRACE:-} ]]; then
+		exec {xfd}>>"$TESTBED_XTRACE" || die "cannot open TESTBED_XTRACE=$TESTBED_XTRACE"
+		BASH_XTRACEFD=$xfd
+		set -x
+	fi
 	local dir=$1 hostns=$2 users=1
 	shift 2
 	while (($#)); do
@@ -394,9 +411,10 @@ inner_main() {
 	old_umask=$(umask)
 	umask 022
 
-	install -d -m 0700 "$dir/.private" &&
-		mount -t tmpfs -o mode=0700 testbed-private "$dir/.private" ||
-		die "cannot mount a tmpfs"
+	if ! install -d -m 0700 "$dir/.private" ||
+		! mount -t tmpfs -o mode=0700 testbed-private "$dir/.private"; then
+		die "cannot mount a tmpfs on $dir/.private"
+	fi
 	overlay_dir /etc etc || die "cannot overlay /etc (is overlayfs available?)"
 	overlay_dir /dev dev || die "cannot overlay /dev (is overlayfs available?)"
 	write_fixtures || die "cannot write the fixtures"
@@ -406,7 +424,7 @@ inner_main() {
 	ssh-keygen -q -t ed25519 -N '' -C testbed-client -f "$TESTBED_SSH_KEY" </dev/null >/dev/null ||
 		die "ssh-keygen failed"
 
-	# shellcheck source=lib.sh
+	# shellcheck source-path=SCRIPTDIR source=lib.sh
 	. "$TESTBED_LIB" || die "cannot load $TESTBED_LIB"
 	TESTBED_LIB_LOADED=1
 	if ((users)); then
@@ -418,7 +436,13 @@ inner_main() {
 	trap 'on_signal TERM' TERM
 	trap 'on_signal INT' INT
 	trap 'on_signal HUP' HUP
-	env --default-signal=INT,QUIT -- "$@" <&0 &
+	: > "$TESTBED_DIR/.running"
+	# The trace fd (TESTBED_XTRACE) must not leak into COMMAND.
+	if [[ -n ${xfd:-} ]]; then
+		env --default-signal=INT,QUIT -- "$@" <&0 {xfd}>&- &
+	else
+		env --default-signal=INT,QUIT -- "$@" <&0 &
+	fi
 	child_pid=$!
 	wait_child 5
 	exit "$child_rc"
