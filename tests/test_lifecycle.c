@@ -30,6 +30,10 @@
 #include "userns.h"
 #include "test_assert.h"
 
+#ifndef LEAK_CYCLES_DEFAULT
+#define LEAK_CYCLES_DEFAULT 10000
+#endif
+
 #define ALICE 2001
 #define BOB 2002
 
@@ -388,7 +392,7 @@ static int count_tasks(void)
 /* Many sessions in one process: nothing grows. */
 static void test_no_leaks(void)
 {
-	int cycles = getenv("LEAK_CYCLES") ? atoi(getenv("LEAK_CYCLES")) : 10000;
+	int cycles = getenv("LEAK_CYCLES") ? atoi(getenv("LEAK_CYCLES")) : LEAK_CYCLES_DEFAULT;
 	struct mallinfo2 before, after;
 	int fds, mounts, failures = 0;
 	struct timespec t0, t1;
