@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
 #
 # Shared helpers for the sshd real-client tests (tests/clients/sshd-*.sh) and
 # tests/demo.sh. Source it from a bash script, then call sshd_lib_init "$@"
@@ -66,7 +67,7 @@ sshd_lib_init() {
 		fi
 		exec "$TESTBED" -- "$BASH" "$script" "$@"
 	fi
-	# shellcheck source=../testbed/lib.sh
+	# shellcheck source-path=SCRIPTDIR source=../testbed/lib.sh
 	. "$TESTBED_LIB" || exit 1
 
 	SSHD_NAME=${script##*/}
@@ -76,6 +77,7 @@ sshd_lib_init() {
 	SSHD_WORK=$TESTBED_DIR/work
 	install -d -m 0755 "$SSHD_WORK"
 	# The host's user namespace, to tell "in a namespace" from "not".
+	# shellcheck disable=SC2034 # used by the scripts
 	HOST_USERNS=$(readlink /proc/self/ns/user)
 }
 
@@ -348,10 +350,11 @@ log_wait_since() {
 	wait_until "${3:-10}" _log_has_since "$1" "$2"
 }
 
-# _log_count_ge OFFSET ERE N: at least N syslog lines after OFFSET match.
+# _log_count_ge OFFSET BRE N: at least N syslog lines after OFFSET match
+# (a basic regex: parentheses are literal).
 _log_count_ge() {
 	local n
-	n=$(log_since "$1" | grep -cE -e "$2")
+	n=$(log_since "$1" | grep -c -e "$2")
 	((n >= $3))
 }
 

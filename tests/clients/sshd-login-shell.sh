@@ -9,13 +9,15 @@
 # /bin/bash) logs in untouched.
 #
 # Runs itself inside tests/testbed/testbed.sh; needs root.
+# shellcheck disable=SC2016 # remote commands are single-quoted on purpose
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# shellcheck source-path=SCRIPTDIR source=lib-sshd.sh
 . "$(dirname "$0")/lib-sshd.sh" || exit 1
 sshd_lib_init "$@"
 
 W=$SSHD_WORK
 sshd_check_shell_reachable || { fail "userns-shell reachable by the fixture users"; sshd_finish; }
-sshd_pam_stack
+sshd_pam_stack conf=/etc/security/userns.conf
 testbed_userns_conf <<-EOF
 	[default]
 	enable = no

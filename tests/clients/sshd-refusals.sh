@@ -9,7 +9,9 @@
 # /run/pam_userns.
 #
 # Runs itself inside tests/testbed/testbed.sh; needs root.
+# shellcheck disable=SC2016 # remote commands are single-quoted on purpose
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# shellcheck source-path=SCRIPTDIR source=lib-sshd.sh
 . "$(dirname "$0")/lib-sshd.sh" || exit 1
 sshd_lib_init "$@"
 
@@ -42,8 +44,7 @@ good_conf() {
 # session cannot be opened: no command output, a non-zero exit status),
 # the syslog has a line matching LOG-ERE, and nothing is left behind.
 refused() {
-	local name=$1 user=$2 re=$3 off out rc uid
-	uid=$(id -u "$user")
+	local name=$1 user=$2 re=$3 off out rc
 	off=$(log_size)
 	out=$(u_ssh "$user" 'echo INSIDE; id -u' </dev/null 2>&1)
 	rc=$?

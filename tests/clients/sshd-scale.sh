@@ -18,7 +18,9 @@
 # The sessions are held open by a fifo barrier (each remote command
 # blocks reading stdin until the test closes the fifo), never by sleeps.
 # Runs itself inside tests/testbed/testbed.sh; needs root.
+# shellcheck disable=SC2016 # remote commands are single-quoted on purpose
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# shellcheck source-path=SCRIPTDIR source=lib-sshd.sh
 . "$(dirname "$0")/lib-sshd.sh" || exit 1
 sshd_lib_init "$@"
 
@@ -27,7 +29,7 @@ N=${SSHD_CONCURRENT:-100}
 NUSER=${SSHD_SHARED:-30}
 sshd_check_shell_reachable || { fail "userns-shell reachable by the fixture users"; sshd_finish; }
 testbed_add_user -S 500000:65536 erin 2005 || { fail "add the fixture user erin"; sshd_finish; }
-sshd_pam_stack
+sshd_pam_stack conf=/etc/security/userns.conf
 conf() {
 	testbed_userns_conf <<-EOF
 		[default]
@@ -48,7 +50,7 @@ conf session
 testbed_set_shell alice "$USERNS_SHELL"
 testbed_set_shell erin "$USERNS_SHELL"
 testbed_set_shell dave /bin/bash
-testbed_sshd_start 'MaxStartups 300' 'Match Group sandboxed' "	ForceCommand $USERNS_SHELL" ||
+testbed_sshd_start 'MaxStartups 300' 'LoginGraceTime 300' 'Match Group sandboxed' "	ForceCommand $USERNS_SHELL" ||
 	{ fail "sshd starts"; sshd_finish; }
 
 # hold_start TAG USER...: start one held login per USER, in the background.
@@ -60,22 +62,28 @@ hold_start() {
 	mkfifo "$W/$tag.fifo"
 	exec 8<>"$W/$tag.fifo"
 	HELD_PIDS=()
+	ALL_IN_DONE=0
 	for u; do
-		u_ssh "$u" 'id -u; readlink /proc/self/ns/user; read -r _; exit 0' \
+		# Held for as long as it takes all of them to log in.
+		SSHD_CLIENT_TIMEOUT=300 u_ssh "$u" 'id -u; readlink /proc/self/ns/user; read -r _; exit 0' \
 			<"$W/$tag.fifo" >"$W/$tag.$i" 2>&1 8>&- &
 		HELD_PIDS+=($!)
 		i=$((i + 1))
 	done
 }
 
-# All started logins printed their two lines, or one of them is already gone.
+# All started logins printed their two lines, or one of them is already
+# gone. Remembers how far it got (ALL_IN_DONE), and forks nothing: it is
+# polled while 100 logins compete for two cores.
 _all_in() {
-	local tag=$1 n=$2 i
-	for ((i = 0; i < n; i++)); do
-		if [[ $(wc -l < "$W/$tag.$i") -lt 2 ]]; then
-			kill -0 "${HELD_PIDS[$i]}" 2>/dev/null || return 0
+	local tag=$1 n=$2 lines
+	while ((ALL_IN_DONE < n)); do
+		mapfile -t lines 2>/dev/null < "$W/$tag.$ALL_IN_DONE"
+		if ((${#lines[@]} < 2)); then
+			kill -0 "${HELD_PIDS[$ALL_IN_DONE]}" 2>/dev/null || return 0
 			return 1
 		fi
+		ALL_IN_DONE=$((ALL_IN_DONE + 1))
 	done
 }
 
@@ -109,7 +117,7 @@ t0=$SECONDS
 hold_start s "${users[@]}"
 wait_until 120 _all_in s "$N"
 t_in=$((SECONDS - t0))
-pins_held=$(ls /run/pam_userns/*/*.ns 2>/dev/null | wc -l)
+pins_held=$(find /run/pam_userns -mindepth 2 -name '*.ns' | wc -l)
 listed=$("$USERNS_SHELL" --list --json 2>&1 | grep -c '"scope":"session"')
 hold_release
 t_all=$((SECONDS - t0))
@@ -134,7 +142,7 @@ check_eq "while held: $N pins in /run/pam_userns" "$N" "$pins_held"
 check_eq "while held: userns-shell --list --json shows $N sessions" "$N" "$listed"
 created=$(log_since "$off" | count 'pam_userns(sshd:session): user namespace created for')
 check_eq "syslog: $N 'created' lines" "$N" "$created"
-wait_until 30 _log_count_ge "$off" 'pam_userns(sshd:session): user namespace /run/pam_userns/.* removed' "$N" 2>/dev/null
+wait_until 30 _log_count_ge "$off" 'pam_userns(sshd:session): user namespace /run/pam_userns/.* removed' "$N"
 check_clean "after the $N logins"
 removed=$(log_since "$off" | count 'pam_userns(sshd:session): user namespace /run/pam_userns/.* removed')
 check_eq "syslog: $N 'removed' lines" "$N" "$removed"
