@@ -66,6 +66,24 @@ probe_value() {
 
 pin_re='/run/pam_userns/[0-9]+/[0-9a-f]{16}\.ns'
 
+# created_first MARK A B: the first line with A comes before the first with B.
+created_first() {
+	local a b
+	a=$(lt_log_since "$1" | grep -nF -m1 -e "$2" | cut -d: -f1)
+	b=$(lt_log_since "$1" | grep -nF -m1 -e "$3" | cut -d: -f1)
+	[[ -n $a && -n $b && $a -lt $b ]] && return 0
+	lt_diag "'$2' at line ${a:-none}, '$3' at line ${b:-none}"
+	return 1
+}
+
+# state_files PIN LISTING: the user's directory held NAME.info NAME.ns and
+# NAME.ref (scope = session: the namespace is named after the session).
+state_files() {
+	local name=${1##*/}
+	name=${name%.ns}
+	is_eq "$name.info $name.ns $name.ref " "$2"
+}
+
 # covered USER UID SECTION UIDS GIDS SETGROUPS UID_MAP GID_MAP
 covered() {
 	local user=$1 uid=$2 section=$3 nuid=$4 ngid=$5 sg=$6 umap=$7 gmap=$8
@@ -89,15 +107,12 @@ covered() {
 	check "$user: syslog: user namespace PIN removed" \
 		lt_log_wait "$mark" "pam_userns(lt-probe:session): user namespace $pin removed"
 	check "$user: 'created' comes before 'removed'" \
-		eval '[[ $(lt_log_since "$mark" | grep -nF "created for $user" | cut -d: -f1) -lt
-			$(lt_log_since "$mark" | grep -nF "$pin removed" | cut -d: -f1) ]]'
+		created_first "$mark" "created for $user" "$pin removed"
 	# What the probe saw while the session was open.
 	check "$user: during the session PAM_USERNS_PIN names that pin" \
 		is_eq "$pin" "$(probe_value "$user" pin)"
 	check "$user: during the session the pin is an nsfs file, with its record and reference" \
-		eval 'is_eq nsfs "$(probe_value "$user" fstype)" &&
-			[[ $(probe_value "$user" files) =~ ^([0-9a-f]{16})\.info\ \1\.ns\ \1\.ref\ $ ]] ||
-			{ lt_diag "files: $(probe_value "$user" files)"; false; }'
+		eval 'is_eq nsfs "$(probe_value "$user" fstype)" && state_files "$pin" "$(probe_value "$user" files)"'
 	check "$user: during the session $user joins it with userns-shell and is 0:0" \
 		eval 'is_eq 0 "$(probe_value "$user" join)" && is_eq 0:0 "$(probe_value "$user" inside)" ||
 			lt_diag "$(cat "$LT/probe.$user")"'
