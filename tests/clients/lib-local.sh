@@ -20,8 +20,9 @@
 #              (generous: the machine may be loaded; nothing sleeps for a
 #              fixed time, every wait ends on the event it waits for)
 #
-# Output: one "ok - ..." / "not ok - ..." line per check, "# ..." lines of
-# diagnosis, and lt_finish prints "N passed, M failed" and exits 0 or 1.
+# Output: one "PASS: ..." / "FAIL: ..." line per check (as the sshd tests),
+# "# ..." lines of diagnosis, and lt_finish prints "N passed, M failed" and
+# exits 0 or 1.
 
 if [[ -z ${TESTBED_DIR:-} ]]; then
 	_lt_src=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")
@@ -65,12 +66,12 @@ lt_fail=0
 
 ok() {
 	lt_pass=$((lt_pass + 1))
-	echo "ok - $*"
+	echo "PASS: $*"
 }
 
 not_ok() {
 	lt_fail=$((lt_fail + 1))
-	echo "not ok - $*"
+	echo "FAIL: $*"
 }
 
 # lt_diag TEXT...: diagnosis lines (each prefixed "# ").
