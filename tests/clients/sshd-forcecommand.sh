@@ -127,6 +127,18 @@ for proto in sftp legacy; do
 	check_eq "scp ${o[*]} download ($proto protocol): exit status 0" 0 "$?" "$out"
 	check "scp ${o[*]} download: same content" cmp "$W/scp-up" "$W/scp-$proto-down"
 done
+# Known limitation, asserted so that a change is noticed: sshd runs a
+# ForceCommand with the user's own shell ("bash -c userns-shell"), and
+# Debian's bash reads ~/.bashrc when sshd starts it, so the user's own rc
+# file runs first, as himself outside the namespace (and could exec
+# anything else instead). No privilege is gained (he is only himself), but
+# ForceCommand mode cannot guarantee that a session enters the namespace;
+# userns-shell as the login shell can.
+echo 'echo "bashrc: uid $(id -u)" >&2' > /home/dave/.bashrc
+out=$(u_ssh dave 'id -u' </dev/null 2>&1)
+rm -f /home/dave/.bashrc
+check_match "ForceCommand (known limitation): dave's ~/.bashrc runs outside the namespace first" \
+	$'^bashrc: uid 2004\n' "$out"
 check_clean "dave's sessions"
 
 # --- alice: not in the group, so no ForceCommand ----------------------------------------

@@ -50,7 +50,7 @@ conf session
 testbed_set_shell alice "$USERNS_SHELL"
 testbed_set_shell erin "$USERNS_SHELL"
 testbed_set_shell dave /bin/bash
-testbed_sshd_start 'MaxStartups 300' 'LoginGraceTime 300' 'Match Group sandboxed' "	ForceCommand $USERNS_SHELL" ||
+testbed_sshd_start 'LoginGraceTime 300' 'Match Group sandboxed' "	ForceCommand $USERNS_SHELL" ||
 	{ fail "sshd starts"; sshd_finish; }
 
 # hold_start TAG USER...: start one held login per USER, in the background.
