@@ -245,6 +245,17 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		put_user(&u);
 		return PAM_SESSION_ERR;
 	}
+	/*
+	 * Inside a user namespace (su or login from a namespaced session)
+	 * nothing here is what it seems: root is not root and root's files
+	 * belong to nobody. Say so instead of a misleading config error.
+	 */
+	if (!userns_is_initial()) {
+		pam_syslog(pamh, LOG_ERR,
+			   "cannot prepare a namespace for %s: this process is root only inside a user namespace "
+			   "(su or login from a namespaced session?)", name);
+		goto out;
+	}
 	if (load_policy(pamh, &a, &u, &pol) < 0)
 		goto out;
 	if (!pol.enable) {
@@ -257,12 +268,6 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (geteuid() != 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot prepare a namespace for %s: not running as root",
 			   name);
-		goto out;
-	}
-	if (!userns_is_initial()) {
-		pam_syslog(pamh, LOG_ERR,
-			   "cannot prepare a namespace for %s: this process is root only inside a user namespace "
-			   "(su or login from a namespaced session?)", name);
 		goto out;
 	}
 

@@ -320,7 +320,9 @@ static void where(char *buf, size_t len, const char *path, unsigned int line)
 static int check_keys(const char *file, char *err, size_t errlen)
 {
 	char line[1024], section[300] = "";
-	unsigned int nr = 0;
+	char (*seen)[300 + 32] = NULL;
+	size_t n_seen = 0;
+	unsigned int nr = 0, *seen_at = NULL;
 	int r = 0;
 	FILE *f = fopen(file, "re");
 
@@ -329,9 +331,9 @@ static int check_keys(const char *file, char *err, size_t errlen)
 		return -errno;
 	}
 	while (r == 0 && fgets(line, sizeof(line), f)) {
-		char *s = line, *e;
+		char *s = line, *e, id[300 + 32];
 		size_t len;
-		bool known = false;
+		int key = -1;
 
 		nr++;
 		while (isspace((unsigned char)*s))
@@ -349,19 +351,50 @@ static int check_keys(const char *file, char *err, size_t errlen)
 		len = (size_t)(e - s);
 		for (int i = 0; i < KEY__COUNT; i++)
 			if (strlen(key_names[i]) == len && !strncmp(s, key_names[i], len))
-				known = true;
-		if (!section[0]) {
+				key = i;
+		if (!len) {
+			seterr(err, errlen, "%s:%u: a value without a key", file, nr);
+			r = -EINVAL;
+		} else if (!section[0]) {
 			seterr(err, errlen,
 			       "%s:%u: key \"%.*s\" is outside any section (put it under [default])",
 			       file, nr, (int)len, s);
 			r = -EINVAL;
-		} else if (!known) {
+		} else if (key < 0) {
 			seterr(err, errlen, "%s:%u: unknown key \"%.*s\" in [%s]", file, nr,
 			       (int)len, s, section);
 			r = -EINVAL;
 		}
+		if (r < 0)
+			break;
+		/* libeconf keeps the first of two; an administrator expects the last. Refuse. */
+		snprintf(id, sizeof(id), "%s]%s", section, key_names[key]);
+		for (size_t i = 0; i < n_seen; i++) {
+			if (!strcmp(seen[i], id)) {
+				seterr(err, errlen, "%s:%u: \"%s\" is set twice in [%s] (first at line %u)",
+				       file, nr, key_names[key], section, seen_at[i]);
+				r = -EINVAL;
+				break;
+			}
+		}
+		if (r == 0) {
+			void *p = realloc(seen, (n_seen + 1) * sizeof(*seen));
+			void *q = p ? realloc(seen_at, (n_seen + 1) * sizeof(*seen_at)) : NULL;
+
+			if (p)
+				seen = p;
+			if (!q) {
+				r = -ENOMEM;
+				break;
+			}
+			seen_at = q;
+			memcpy(seen[n_seen], id, sizeof(id));
+			seen_at[n_seen++] = nr;
+		}
 	}
 	fclose(f);
+	free(seen);
+	free(seen_at);
 	return r;
 }
 

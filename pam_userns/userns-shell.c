@@ -90,14 +90,15 @@ static int open_pin(const char *pin, uid_t uid, struct ns_record *rec)
 
 	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s/%u/", session_statedir,
 				(unsigned int)uid);
-	if (strncmp(pin, prefix, plen) != 0 || strchr(pin + plen, '/') ||
-	    !valid_pin_name(pin + plen, name, sizeof(name))) {
+	if (strncmp(pin, prefix, plen) != 0) {
 		if (!strncmp(pin, session_statedir, strlen(session_statedir)) &&
 		    pin[strlen(session_statedir)] == '/')
 			die("refusing %s=%s: not a namespace of uid %u", SESSION_ENV, pin,
 			    (unsigned int)uid);
 		die("refusing %s=%s: not a pin in %s", SESSION_ENV, pin, prefix);
 	}
+	if (strchr(pin + plen, '/') || !valid_pin_name(pin + plen, name, sizeof(name)))
+		die("refusing %s=%s: not a pin name pam_userns makes", SESSION_ENV, pin);
 	dirfd = session_open_dir(uid, false, err, sizeof(err));
 	if (dirfd < 0)
 		die("refusing %s: %s", pin, err);

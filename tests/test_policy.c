@@ -124,6 +124,21 @@ static void test_errors(void)
 	expect_error("[default]\n[user:bob\nenable = yes\n", want, -EINVAL);
 
 	expect_error("[default]\nenable =\n", "enable: empty value", -EINVAL);
+	expect_error("[default]\n = yes\n", "bad.conf:2: a value without a key", -EINVAL);
+
+	/* the same key twice in a section: not a silent first-wins */
+	snprintf(want, sizeof(want),
+		 "%s/bad.conf:4: \"enable\" is set twice in [user:alice] (first at line 2)", dir);
+	expect_error("[user:alice]\nenable = yes\nmax_ids = 5\nenable = no\n", want, -EINVAL);
+	/* ... but one key in two sections is fine */
+	{
+		struct policy_config cfg;
+		char err[POLICY_ERR_MAX];
+
+		ASSERT_INT(0, load(put("two.conf", 0644, "[default]\nenable = no\n[user:alice]\nenable = yes\n"),
+				   &cfg, err));
+		policy_config_free(&cfg);
+	}
 }
 
 static void test_file_safety(void)

@@ -178,7 +178,7 @@ check "PAM_USERNS_PIN=bob's pin in su's environment (su with pam_userns): replac
 	eval '[[ $out =~ ^pin=/run/pam_userns/2001/[0-9a-f]{16}\.ns\ uid=0$ ]] || { lt_diag "$out"; false; }'
 out=$(as_alice PAM_USERNS_PIN="/run/pam_userns/2001/../2002/${bobpin##*/}")
 refused "PAM_USERNS_PIN=.../2001/../2002/PIN (a path around the check)" "$out" $? \
-	"not a namespace of uid 2001"
+	"not a pin name pam_userns makes"
 
 # Root-made entries in alice's state directory (a tampered state dir).
 install -d -m 0755 "$dir"
