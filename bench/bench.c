@@ -49,6 +49,7 @@
 
 static bool quick;
 static const char *module_path;
+static const char *module_b_path;		/* BENCH_MODULE_B: a second build to compare */
 static const char *shell_path;
 static char scratch[PATH_MAX];
 static char pamdir[PATH_MAX + 16];
@@ -197,6 +198,18 @@ static void setup(void)
 		 "session required %s conf=%s\n", module_path, conf_group);
 	if (r == 0)
 		r = write_new(path, text, 0644);
+	module_b_path = getenv("BENCH_MODULE_B");
+	if (module_b_path && !*module_b_path)
+		module_b_path = NULL;
+	if (module_b_path) {
+		if (module_b_path[0] != '/' || stat(module_b_path, &st) < 0)
+			die("BENCH_MODULE_B must name a built pam_userns.so by absolute path");
+		snprintf(path, sizeof(path), "%s/userns-b", pamdir);
+		snprintf(text, sizeof(text), "session required pam_permit.so\n"
+			 "session required %s conf=%s\n", module_b_path, conf_default);
+		if (r == 0)
+			r = write_new(path, text, 0644);
+	}
 	if (r < 0)
 		die("cannot write the PAM services: %s", strerror(-r));
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -269,7 +282,8 @@ static void one_line(char *s)
 static void item_core(void)
 {
 	struct sample permit_oc, permit_all, userns_oc, userns_all, floor_all, floor_mk,
-		      floor_rm, lib;
+		      floor_rm, lib, b_oc, b_all;
+	int workloads = module_b_path ? 5 : 4;
 	size_t rounds = iters(3000, 400), warm = 50;
 	char pin[PATH_MAX + 64], err[USERNS_ERR_MAX];
 	struct floor fl;
@@ -291,14 +305,18 @@ static void item_core(void)
 	sample_init(&floor_mk, "  floor: create+map+pin (child reaped)");
 	sample_init(&floor_rm, "  floor: unpin (umount2 MNT_DETACH + unlink)");
 	sample_init(&lib, "userns_create_pinned+userns_unpin (module code)");
+	sample_init(&b_oc, "BENCH_MODULE_B: open+close");
+	sample_init(&b_all, "BENCH_MODULE_B: pam_start..pam_end");
+	if (module_b_path)
+		check_module("userns-b", USER);
 
 	for (size_t i = 0; i < rounds + warm; i++) {
 		bool keep = i >= warm;
 
-		for (int k = 0; k < 4; k++) {
+		for (int k = 0; k < workloads; k++) {
 			double a, b;
 
-			switch ((k + i) % 4) {
+			switch ((k + i) % (size_t)workloads) {
 			case 0:
 				pam_cycle("permit", USER, keep ? &permit_oc : NULL,
 					  keep ? &permit_all : NULL);
@@ -333,6 +351,9 @@ static void item_core(void)
 					sample_add(&lib, us_since(t0));
 				break;
 			}
+			case 4:
+				pam_cycle("userns-b", USER, keep ? &b_oc : NULL, keep ? &b_all : NULL);
+				break;
 			}
 		}
 	}
@@ -341,8 +362,8 @@ static void item_core(void)
 	one_line(m.uid_map);
 	one_line(m.gid_map);
 	table_begin("1. pam_open_session+pam_close_session through libpam (alice, subids auto)", 1);
-	table_note("uid_map %s | gid_map %s | %zu rounds, 4 workloads interleaved", m.uid_map,
-		   m.gid_map, rounds);
+	table_note("uid_map %s | gid_map %s | %zu rounds, %d workloads interleaved", m.uid_map,
+		   m.gid_map, rounds, workloads);
 	table_row(&permit_oc, &permit_oc);
 	table_row(&userns_oc, &permit_oc);
 	table_row(&permit_all, &permit_all);
@@ -350,6 +371,11 @@ static void item_core(void)
 	table_note("pam_userns adds %.1f us to open+close, %.1f us to pam_start..pam_end",
 		   sample_median(&userns_oc) - sample_median(&permit_oc),
 		   sample_median(&userns_all) - sample_median(&permit_all));
+	if (module_b_path) {
+		table_note("BENCH_MODULE_B = %s", module_b_path);
+		table_row(&b_oc, &userns_oc);
+		table_row(&b_all, &userns_all);
+	}
 	table_end();
 
 	table_begin("2. the floor: the same kernel work, no PAM, no config, no state dir", 1);
@@ -358,7 +384,14 @@ static void item_core(void)
 	table_row(&floor_rm, &floor_all);
 	table_row(&lib, &floor_all);
 	table_row(&userns_oc, &floor_all);
+	if (module_b_path)
+		table_row(&b_oc, &floor_all);
 	target_ratio("pam_userns open+close / floor", &userns_oc, &floor_all, 1.3);
+	target("what pam_userns adds to open+close (minus pam_permit's) / floor",
+	       (sample_median(&userns_oc) - sample_median(&permit_oc)) / sample_median(&floor_all),
+	       1.3, true, "x");
+	if (module_b_path)
+		target_ratio("BENCH_MODULE_B open+close / floor", &b_oc, &floor_all, 1.3);
 	table_end();
 
 	sample_free(&permit_oc);
@@ -369,6 +402,8 @@ static void item_core(void)
 	sample_free(&floor_mk);
 	sample_free(&floor_rm);
 	sample_free(&lib);
+	sample_free(&b_oc);
+	sample_free(&b_all);
 }
 
 /* --- item 1, internal timers: where the module's time goes ----------------------- */
@@ -839,7 +874,7 @@ static void item_ssh(void)
 	static const char *const labels[N_VAR] = {
 		"ssh alice true: no pam_userns, shell /bin/sh",
 		"ssh alice true: pam_userns + userns-shell",
-		"ssh alice true: pam_userns, shell /bin/sh (not entered)",
+		"ssh alice true: pam_userns, shell /bin/sh (ns not entered)",
 	};
 	const char *bed = getenv("TESTBED_DIR"), *key = getenv("TESTBED_SSH_KEY");
 	char portfile[PATH_MAX], port[16] = "", userns_line[PATH_MAX * 2 + 64], out[4096];
@@ -1153,13 +1188,13 @@ static void item_users(void)
 {
 	enum { A_OC, D_OC, PW, GR, GL, SUBU, LIBSUBID, N_VAR };
 	static const char *const labels[N_VAR] = {
-		"alice open+close ([default] enable = yes)",
-		"dave open+close ([group:sandboxed] enable = yes)",
+		"alice open+close ([default] enable=yes)",
+		"dave open+close ([group:sandboxed] enable=yes)",
 		"  getpwnam_r(alice)",
 		"  getgrnam_r(alice)",
-		"  getgrouplist(dave) (group sections need it)",
-		"  subid_lookup(alice) (the module's own reader)",
-		"  libsubid subid_get_uid_ranges(alice) (not used)",
+		"  getgrouplist(dave) (for group sections)",
+		"  subid_lookup(alice) (module's own reader)",
+		"  libsubid subid_get_uid_ranges(alice) (unused)",
 	};
 	int n = 10000;
 	size_t per_block = iters(150, 30);
@@ -1179,7 +1214,7 @@ static void item_users(void)
 	for (int v = 0; v < N_VAR; v++) {
 		snprintf(label, sizeof(label), "%s, few users", labels[v]);
 		sample_init(&s[0][v], label);
-		snprintf(label, sizeof(label), "%s, %d users", labels[v], n);
+		snprintf(label, sizeof(label), "%s, %dk users", labels[v], n / 1000);
 		sample_init(&s[1][v], label);
 	}
 	check_module("userns-group", "dave");
@@ -1197,6 +1232,11 @@ static void item_users(void)
 			if (r < 0)
 				die("cannot write %s: %s", fixture_paths[f], strerror(-r));
 		}
+		/* The logins first: the lookups below would leave the caches cold. */
+		for (size_t i = 0; i < per_block; i++) {
+			pam_cycle("userns", USER, &s[b][A_OC], NULL);
+			pam_cycle("userns-group", "dave", &s[b][D_OC], NULL);
+		}
 		for (size_t i = 0; i < per_block; i++) {
 			struct passwd pw, *pwr;
 			struct group gr, *grr;
@@ -1206,8 +1246,6 @@ static void item_users(void)
 			int ng = 256;
 			uint64_t t0;
 
-			pam_cycle("userns", USER, &s[b][A_OC], NULL);
-			pam_cycle("userns-group", "dave", &s[b][D_OC], NULL);
 			t0 = now_ns();
 			if (getpwnam_r(USER, &pw, buf, sizeof(buf), &pwr) || !pwr)
 				die("getpwnam_r(%s)", USER);
@@ -1243,6 +1281,9 @@ static void item_users(void)
 	table_note("the 10,000 generated users come before alice and dave in every file (a "
 		   "linear scan's worst case); blocks alternate, %zu iterations each, 3 of each",
 		   per_block);
+	table_note("nscd: %s", access("/var/run/nscd/socket", F_OK) == 0 ?
+		   "running (passwd and group lookups are served from its cache)" :
+		   "not running (glibc reads /etc/passwd and /etc/group itself)");
 	for (int v = 0; v < N_VAR; v++) {
 		if (!s[0][v].n)
 			continue;

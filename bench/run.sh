@@ -5,8 +5,11 @@
 #
 # usage: bench/run.sh [ITEM...]      (make bench runs it with the build's paths)
 #
-#   items: core breakdown entry caller ssh scale users (default: all, in order)
+#   items: core breakdown entry caller ssh scale users users-nscd
+#          (default: all, in that order; users-nscd only when nscd is there)
 #   BENCH_QUICK=1       about 30 s instead of a few minutes
+#   BENCH_NSCD          an nscd binary for users-nscd (default: nscd on PATH)
+#   BENCH_MODULE_B      a second pam_userns.so: item core measures it too
 #   PAM_USERNS_MODULE   the built module (default: build/.libs/pam_userns.so)
 #   USERNS_SHELL        the built entry shell (default: build/userns-shell)
 #   BENCH_BIN           the built benchmark (default: build/bench/pam_userns_bench)
@@ -24,7 +27,8 @@ srcdir=${benchdir%/*}
 : "${BENCH_BIN:=$srcdir/build/bench/pam_userns_bench}"
 export PAM_USERNS_MODULE USERNS_SHELL BENCH_BIN
 
-all_items=(core breakdown entry caller ssh scale users)
+all_items=(core breakdown entry caller ssh scale users users-nscd)
+: "${BENCH_NSCD:=$(command -v nscd 2>/dev/null || { [[ -x /usr/sbin/nscd ]] && echo /usr/sbin/nscd; })}"
 
 if [[ -z ${TESTBED_DIR:-} ]]; then
 	for f in "$PAM_USERNS_MODULE" "$USERNS_SHELL" "$BENCH_BIN"; do
@@ -43,6 +47,38 @@ fi
 
 (($#)) || set -- "${all_items[@]}"
 
+# nscd in the bed (its socket lives in the bed's /run): passwd and group
+# lookups from its cache, nothing persistent, nothing on the host.
+nscd_start() {
+	local conf=$TESTBED_DIR/nscd.conf db i
+	[[ -n $BENCH_NSCD && -x $BENCH_NSCD ]] || return 1
+	{
+		echo "	server-user	root"
+		for db in passwd group; do
+			printf '\t%s\t%s\t%s\n' enable-cache "$db" yes positive-time-to-live "$db" 600 \
+				negative-time-to-live "$db" 20 check-files "$db" yes persistent "$db" no \
+				shared "$db" yes
+		done
+		for db in hosts services netgroup; do
+			printf '\tenable-cache\t%s\tno\n' "$db"
+		done
+	} > "$conf"
+	install -d -m 0755 /run/nscd
+	"$BENCH_NSCD" -f "$conf" || return 1
+	for ((i = 0; i < 100; i++)); do
+		[[ -S /run/nscd/socket ]] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+nscd_stop() {
+	local pid=''
+	[[ -r /run/nscd/nscd.pid ]] && read -r pid < /run/nscd/nscd.pid
+	[[ -n $pid ]] && kill "$pid" 2>/dev/null
+	rm -f /run/nscd/socket
+}
+
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "pam_userns benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 echo "machine: $(nproc) CPUs, ${model:-unknown CPU}, kernel $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
@@ -54,15 +90,31 @@ echo "mode: $mode; timings are in-process CLOCK_MONOTONIC; ratio = ratio of medi
 start=$(date +%s)
 rc=0
 for item in "$@"; do
-	if [[ $item == ssh ]]; then
+	run=$item
+	case $item in
+	ssh)
 		if ! testbed_sshd_start >/dev/null; then
 			echo "bench: cannot start the bed's sshd; skipping item 5" >&2
 			rc=1
 			continue
 		fi
-	fi
-	"$BENCH_BIN" "$item" || { echo "bench: item $item failed" >&2; rc=1; }
-	[[ $item == ssh ]] && testbed_sshd_stop
+		;;
+	users-nscd)
+		if ! nscd_start; then
+			echo
+			echo "== 7 (nscd): skipped: no nscd (install it, or set BENCH_NSCD) =="
+			continue
+		fi
+		run=users
+		;;
+	esac
+	echo
+	echo "[$item: load average $(cut -d' ' -f1-3 /proc/loadavg) before]"
+	"$BENCH_BIN" "$run" || { echo "bench: item $item failed" >&2; rc=1; }
+	case $item in
+	ssh) testbed_sshd_stop ;;
+	users-nscd) nscd_stop ;;
+	esac
 done
 echo
 echo "total time: $(($(date +%s) - start)) s"

@@ -200,7 +200,7 @@ void table_begin(const char *title, double unit)
 {
 	table_unit = unit;
 	printf("\n== %s ==\n", title);
-	printf("%-52s %6s %10s %10s %10s %9s %8s\n", "variant", "n",
+	printf("%-60s %6s %10s %10s %10s %9s %8s\n", "variant", "n",
 	       table_unit >= 1000 ? "median ms" : "median us", "p10", "p90", "MAD", "ratio");
 }
 
@@ -232,7 +232,7 @@ void table_row(const struct sample *s, const struct sample *base)
 		snprintf(ratio, sizeof(ratio), "%.2fx", sm.median / sample_median(base));
 	else if (base == s)
 		snprintf(ratio, sizeof(ratio), "1.00x");
-	printf("%-52.52s %6zu %10s %10s %10s %9s %8s\n", s->label, sm.n, med, p10, p90, mad,
+	printf("%-60.60s %6zu %10s %10s %10s %9s %8s\n", s->label, sm.n, med, p10, p90, mad,
 	       ratio);
 }
 
