@@ -135,10 +135,10 @@ done
 # ForceCommand mode cannot guarantee that a session enters the namespace;
 # userns-shell as the login shell can.
 echo 'echo "bashrc: uid $(id -u)" >&2' > /home/dave/.bashrc
-out=$(u_ssh dave 'id -u' </dev/null 2>&1)
+u_ssh dave 'id -u' </dev/null >"$W/out" 2>"$W/err"
 rm -f /home/dave/.bashrc
-check_match "ForceCommand (known limitation): dave's ~/.bashrc runs outside the namespace first" \
-	$'^bashrc: uid 2004\n' "$out"
+check_eq "ForceCommand (known limitation): dave's ~/.bashrc runs outside the namespace first" \
+	$'0|bashrc: uid 2004\nbashrc: uid 0' "$(cat "$W/out")|$(cat "$W/err")"
 check_clean "dave's sessions"
 
 # --- alice: not in the group, so no ForceCommand ----------------------------------------

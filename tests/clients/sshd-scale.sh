@@ -12,7 +12,9 @@
 #  3. kill -9 of alice's sshd monitor ("sshd: alice [priv]") during a
 #     session: the pin stays (stale); her next login works and removes it
 #     ("removed 1 stale namespace pin(s) of alice").
-#  4. SSHD_LOGINS (default 20) sequential logins: no growth in mounts,
+#  4. kill_on_logout: a process left running inside survives the logout
+#     with "no" (and still is uid 0), is killed by it with "yes".
+#  5. SSHD_LOGINS (default 20) sequential logins: no growth in mounts,
 #     processes or files in /run/pam_userns (sshd-soak.sh runs 1,000).
 #
 # The sessions are held open by a fifo barrier (each remote command
@@ -41,6 +43,7 @@ conf() {
 		[user:alice]
 		enable = yes
 		scope = $1
+		kill_on_logout = ${2:-no}
 
 		[user:erin]
 		enable = yes
@@ -237,6 +240,50 @@ else
 fi
 check_clean "after the crash"
 
-# --- 4. sequential logins: no growth ------------------------------------------------------
+# --- 4. kill_on_logout, with a process left running inside --------------------------------
+# alice starts a detached process that blocks opening a fifo, then logs
+# out. With "no" it survives the logout and, once the fifo is opened,
+# still finds itself uid 0; with "yes" the logout kills it.
+mkfifo -m 0666 "$W/kol.fifo"
+for kol in no yes; do
+	conf session "$kol"
+	rm -f /home/alice/kol.pid /home/alice/kol.out
+	out=$(u_ssh alice "setsid -f sh -c 'echo \$\$ > ~/kol.pid; read x < $W/kol.fifo; id -u > ~/kol.out' \
+		</dev/null >/dev/null 2>&1; echo \$PAM_USERNS_PIN" </dev/null 2>&1)
+	kpin=$out
+	wait_until 10 test -s /home/alice/kol.pid
+	kpid=$(cat /home/alice/kol.pid 2>/dev/null)
+	if ! [[ $kpid =~ ^[0-9]+$ && $kpin == /run/pam_userns/2001/*.ns ]]; then
+		fail "kill_on_logout = $kol: a process started inside" "$out" "pid '$kpid'"
+		continue
+	fi
+	# The logout: sshd's monitor closes the session (with "yes", kills
+	# first, then unpins).
+	wait_until 10 test ! -e "$kpin"
+	if [[ $kol == no ]]; then
+		if [[ -e $kpin ]]; then
+			fail "kill_on_logout = no: the logout removes the pin" "$(ls -la /run/pam_userns/2001)"
+		elif kill -0 "$kpid" 2>/dev/null; then
+			echo go > "$W/kol.fifo"
+			wait_until 10 test -s /home/alice/kol.out
+			check_eq "kill_on_logout = no: the process survives the logout (pin gone) and still is uid 0" \
+				0 "$(cat /home/alice/kol.out 2>&1)"
+		else
+			fail "kill_on_logout = no: the process survives the logout" "pid $kpid is gone"
+		fi
+	else
+		if wait_until 10 eval '! kill -0 '"$kpid"' 2>/dev/null' && [[ ! -e $kpin ]]; then
+			pass "kill_on_logout = yes: the logout killed the process left inside and removed the pin"
+		else
+			fail "kill_on_logout = yes: the logout killed the process left inside" \
+				"$(ps -o pid,user,args -p "$kpid" 2>&1)" "$(ls -la /run/pam_userns/2001)"
+			kill -KILL "$kpid" 2>/dev/null
+		fi
+	fi
+done
+conf session
+check_clean "after kill_on_logout"
+
+# --- 5. sequential logins: no growth ------------------------------------------------------
 sshd_no_growth "${SSHD_LOGINS:-20}" alice dave erin
 sshd_finish
