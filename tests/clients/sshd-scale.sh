@@ -247,12 +247,16 @@ check_clean "after the crash"
 mkfifo -m 0666 "$W/kol.fifo"
 for kol in no yes; do
 	conf session "$kol"
-	rm -f /home/alice/kol.pid /home/alice/kol.out
-	out=$(u_ssh alice "setsid -f sh -c 'echo \$\$ > ~/kol.pid; read x < $W/kol.fifo; id -u > ~/kol.out' \
-		</dev/null >/dev/null 2>&1; echo \$PAM_USERNS_PIN" </dev/null 2>&1)
-	kpin=$out
-	wait_until 10 test -s /home/alice/kol.pid
-	kpid=$(cat /home/alice/kol.pid 2>/dev/null)
+	rm -f /home/alice/kol.out
+	# The session waits, on a fifo, for the process to report its pid:
+	# with "yes" a logout before that would kill it unseen.
+	remote='rm -f ~/kol.ready && mkfifo ~/kol.ready &&
+		setsid -f sh -c '"'"'echo $$ > ~/kol.ready; read x < FIFO; id -u > ~/kol.out'"'"' \
+			</dev/null >/dev/null 2>&1
+		cat ~/kol.ready; rm -f ~/kol.ready; echo "$PAM_USERNS_PIN"'
+	out=$(u_ssh alice "${remote//FIFO/$W/kol.fifo}" </dev/null 2>&1)
+	kpid=$(sed -n 1p <<< "$out")
+	kpin=$(sed -n 2p <<< "$out")
 	if ! [[ $kpid =~ ^[0-9]+$ && $kpin == /run/pam_userns/2001/*.ns ]]; then
 		fail "kill_on_logout = $kol: a process started inside" "$out" "pid '$kpid'"
 		continue
@@ -264,7 +268,7 @@ for kol in no yes; do
 		if [[ -e $kpin ]]; then
 			fail "kill_on_logout = no: the logout removes the pin" "$(ls -la /run/pam_userns/2001)"
 		elif kill -0 "$kpid" 2>/dev/null; then
-			echo go > "$W/kol.fifo"
+			timeout 10 sh -c 'echo go > "$1"' sh "$W/kol.fifo"
 			wait_until 10 test -s /home/alice/kol.out
 			check_eq "kill_on_logout = no: the process survives the logout (pin gone) and still is uid 0" \
 				0 "$(cat /home/alice/kol.out 2>&1)"
