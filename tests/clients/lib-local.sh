@@ -519,6 +519,18 @@ LT_CASES=(
 	subuid-341-lines subuid-map-too-long
 	unknown-user max-user-namespaces
 )
+# The default lookup reads SYSCONFDIR/security/userns.conf; the bed's
+# fixture is /etc's. A build with another sysconfdir (make distcheck)
+# cannot show those two cases: say so rather than fail or pass them.
+if [[ ${PAM_USERNS_SYSCONFDIR:-/etc} != /etc ]]; then
+	echo "# note: conf-default-* cases left out: the module reads $PAM_USERNS_SYSCONFDIR/security/userns.conf, not the bed's /etc (configure --sysconfdir=/etc to run them)"
+	lt_kept=()
+	for lt_c in "${LT_CASES[@]}"; do
+		[[ $lt_c == conf-default-* ]] || lt_kept+=("$lt_c")
+	done
+	LT_CASES=("${lt_kept[@]}")
+	unset lt_kept lt_c
+fi
 
 # lt_subuid_lines N START STEP: N one-id ranges of alice.
 lt_subuid_lines() {
