@@ -76,7 +76,7 @@ inside() {
 	rc=$?
 	printf '%s\n' "$out"
 
-	say "On the host, outside her namespace"
+	say "Outside her namespace (root on the host side of the bed)"
 	echo "# id alice"
 	id alice
 	echo "# stat -c '%u:%g %n' /home/alice/f"
