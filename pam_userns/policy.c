@@ -355,6 +355,12 @@ static int check_keys(const char *file, char *err, size_t errlen)
 		if (!len) {
 			seterr(err, errlen, "%s:%u: a value without a key", file, nr);
 			r = -EINVAL;
+		} else if (!strchr(s, '=')) {
+			/* libeconf would glue it onto the previous value */
+			s[strcspn(s, "\r\n")] = '\0';
+			seterr(err, errlen, "%s:%u: \"%s\" has no \"=\" (expected KEY = VALUE)",
+			       file, nr, s);
+			r = -EINVAL;
 		} else if (!section[0]) {
 			seterr(err, errlen,
 			       "%s:%u: key \"%.*s\" is outside any section (put it under [default])",

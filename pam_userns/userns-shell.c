@@ -29,15 +29,21 @@ static const char *prog = "userns-shell";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/* One line, in one write(): on a pty, typed-ahead echo must not split it. */
 static void die(const char *fmt, ...)
 {
+	char line[8192];
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "%s: ", prog);
+	n = snprintf(line, sizeof(line), "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		exit(1);
 	exit(1);
 }
 

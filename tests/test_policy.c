@@ -125,6 +125,9 @@ static void test_errors(void)
 
 	expect_error("[default]\nenable =\n", "enable: empty value", -EINVAL);
 	expect_error("[default]\n = yes\n", "bad.conf:2: a value without a key", -EINVAL);
+	expect_error("[user:alice]\nenable\n", "bad.conf:2: \"enable\" has no \"=\"", -EINVAL);
+	expect_error("[user:alice]\nenable = yes\nmax_ids 5\n",
+		     "bad.conf:3: \"max_ids 5\" has no \"=\" (expected KEY = VALUE)", -EINVAL);
 
 	/* the same key twice in a section: not a silent first-wins */
 	snprintf(want, sizeof(want),
