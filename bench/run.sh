@@ -83,7 +83,7 @@ model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "pam_userns benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 echo "machine: $(nproc) CPUs, ${model:-unknown CPU}, kernel $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
 echo "userland: $(. /etc/os-release && echo "$PRETTY_NAME"), libpam $(dpkg-query -W -f '${Version}' libpam0g 2>/dev/null || echo '?'), $(ssh -V 2>&1)"
-echo "commit: $(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$srcdir" diff --quiet HEAD -- pam_userns 2>/dev/null || echo ' (pam_userns/ modified in the work tree)')"
+echo "bench: commit $(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null || echo '?') of $srcdir; module $PAM_USERNS_MODULE${BENCH_MODULE_B:+; module B $BENCH_MODULE_B}"
 if [[ ${BENCH_QUICK:-0} != 0 ]]; then mode="quick (BENCH_QUICK=$BENCH_QUICK)"; else mode=full; fi
 echo "mode: $mode; timings are in-process CLOCK_MONOTONIC; ratio = ratio of medians"
 
