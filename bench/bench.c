@@ -58,6 +58,9 @@ static char conf_group[PATH_MAX + 32];		/* [group:sandboxed] enable = yes */
 
 #define USER "alice"
 
+static void read_full(int fd, void *buf, size_t len);
+static void write_full(int fd, const void *buf, size_t len);
+
 /* Iterations: full, or quick. */
 static size_t iters(size_t full, size_t fast)
 {
@@ -648,66 +651,126 @@ static double fork_once(void)
 	return us_since(t0);
 }
 
+/*
+ * The two callers run side by side, in turns: this process stays small,
+ * a child of it touches 1 GiB; a token goes back and forth over two
+ * pipes, so both see the same background, iteration by iteration.
+ */
+enum { CALLER_OC, CALLER_FLOOR, CALLER_FORK, CALLER_N };
+
+static void caller_iteration(size_t i, size_t fork_every, struct floor *f, struct sample *s)
+{
+	double a, b;
+	int r;
+
+	pam_cycle("userns", USER, &s[CALLER_OC], NULL);
+	if ((r = floor_create(f, &a)) < 0 || (r = floor_remove(f, &b)) < 0)
+		die("floor: %s", strerror(-r));
+	sample_add(&s[CALLER_FLOOR], a + b);
+	if (i % fork_every == 0)
+		sample_add(&s[CALLER_FORK], fork_once());
+}
+
 static void item_caller(void)
 {
-	struct sample oc[2], fl[2], fk[2];
-	size_t per_block = iters(750, 100), fork_per_block = iters(100, 20);
-	char pin[PATH_MAX + 64];
-	long long rss[2] = { 0, 0 };
-	struct floor f;
+	static const char *const what[CALLER_N] = {
+		"pam_userns open+close", "floor", "fork()+_exit+wait (reference)",
+	};
+	struct sample s[2][CALLER_N];
+	size_t rounds = iters(1500, 200), fork_every = 8, warm = 30;
+	char pin[2][PATH_MAX + 64], label[96];
+	int to[2], from[2], st;
+	long long rss[2];
+	struct floor f[2];
 	struct maps m;
+	pid_t pid;
+	char c = 't';
 	int r;
 
 	build_maps(USER, &m);
-	snprintf(pin, sizeof(pin), "%s/caller.pin", scratch);
-	if ((r = floor_init(&f, m.uid, m.gid, m.uid_map, m.gid_map, m.setgroups_deny, pin)) < 0)
-		die("floor: %s", strerror(-r));
-	sample_init(&oc[0], "pam_userns open+close, small caller");
-	sample_init(&oc[1], "pam_userns open+close, caller with 1 GiB touched");
-	sample_init(&fl[0], "floor, small caller");
-	sample_init(&fl[1], "floor, caller with 1 GiB touched");
-	sample_init(&fk[0], "fork()+_exit+wait, small caller (reference)");
-	sample_init(&fk[1], "fork()+_exit+wait, 1 GiB caller (reference)");
-
-	/* Blocks: small, large, small, large; warm-up first. */
-	for (int i = 0; i < 30; i++)
-		pam_cycle("userns", USER, NULL, NULL);
-	for (int block = 0; block < 4; block++) {
-		int big = block & 1;
-		void *heap = big ? touch_heap() : NULL;
-		double a, b;
-
-		if (self_rss_kb() > rss[big])
-			rss[big] = self_rss_kb();
-		for (size_t i = 0; i < per_block; i++) {
-			pam_cycle("userns", USER, &oc[big], NULL);
-			if ((r = floor_create(&f, &a)) < 0 || (r = floor_remove(&f, &b)) < 0)
-				die("floor: %s", strerror(-r));
-			sample_add(&fl[big], a + b);
+	for (int big = 0; big < 2; big++) {
+		snprintf(pin[big], sizeof(pin[big]), "%s/caller%d.pin", scratch, big);
+		for (int k = 0; k < CALLER_N; k++) {
+			snprintf(label, sizeof(label), "%s, %s", what[k],
+				 big ? "caller with 1 GiB touched" : "small caller");
+			sample_init(&s[big][k], label);
 		}
-		for (size_t i = 0; i < fork_per_block; i++)
-			sample_add(&fk[big], fork_once());
-		if (heap)
-			munmap(heap, BIG);
 	}
-	floor_fini(&f);
+	if (pipe2(to, O_CLOEXEC) < 0 || pipe2(from, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* The large caller. */
+		touch_heap();
+		rss[1] = self_rss_kb();
+		if ((r = floor_init(&f[1], m.uid, m.gid, m.uid_map, m.gid_map, m.setgroups_deny,
+				    pin[1])) < 0)
+			die("floor: %s", strerror(-r));
+		for (size_t i = 0; i < warm; i++)
+			pam_cycle("userns", USER, NULL, NULL);
+		write_full(from[1], &c, 1);
+		for (size_t i = 0; i < rounds; i++) {
+			read_full(to[0], &c, 1);
+			caller_iteration(i, fork_every, &f[1], s[1]);
+			write_full(from[1], &c, 1);
+		}
+		write_full(from[1], &rss[1], sizeof(rss[1]));
+		for (int k = 0; k < CALLER_N; k++) {
+			write_full(from[1], &s[1][k].n, sizeof(s[1][k].n));
+			write_full(from[1], s[1][k].v, s[1][k].n * sizeof(double));
+		}
+		_exit(0);
+	}
+	close(to[0]);
+	close(from[1]);
+	if ((r = floor_init(&f[0], m.uid, m.gid, m.uid_map, m.gid_map, m.setgroups_deny,
+			    pin[0])) < 0)
+		die("floor: %s", strerror(-r));
+	for (size_t i = 0; i < warm; i++)
+		pam_cycle("userns", USER, NULL, NULL);
+	rss[0] = self_rss_kb();
+	read_full(from[0], &c, 1);	/* the large one is ready */
+	for (size_t i = 0; i < rounds; i++) {
+		caller_iteration(i, fork_every, &f[0], s[0]);
+		write_full(to[1], &c, 1);
+		read_full(from[0], &c, 1);
+	}
+	read_full(from[0], &rss[1], sizeof(rss[1]));
+	for (int k = 0; k < CALLER_N; k++) {
+		size_t n;
+
+		read_full(from[0], &n, sizeof(n));
+		for (size_t i = 0; i < n; i++) {
+			double v;
+
+			read_full(from[0], &v, sizeof(v));
+			sample_add(&s[1][k], v);
+		}
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		die("the large caller failed (status %d)", st);
+	close(to[1]);
+	close(from[0]);
+	floor_fini(&f[0]);
 
 	table_begin("4. caller size: open+close from a small caller vs one with a 1 GiB heap", 1);
-	table_note("caller RSS: small %lld MiB, large %lld MiB (4 KiB pages); blocks S,L,S,L",
-		   rss[0] / 1024, rss[1] / 1024);
-	table_row(&oc[0], &oc[0]);
-	table_row(&oc[1], &oc[0]);
-	table_row(&fl[0], &fl[0]);
-	table_row(&fl[1], &fl[0]);
-	table_row(&fk[0], &fk[0]);
-	table_row(&fk[1], &fk[0]);
-	target_ratio("large caller / small caller, pam_userns open+close", &oc[1], &oc[0], 1.1);
-	table_end();
-	for (int k = 0; k < 2; k++) {
-		sample_free(&oc[k]);
-		sample_free(&fl[k]);
-		sample_free(&fk[k]);
+	table_note("caller RSS: small %lld MiB, large %lld MiB (4 KiB pages); two processes "
+		   "taking turns, iteration by iteration", rss[0] / 1024, rss[1] / 1024);
+	for (int k = 0; k < CALLER_N; k++) {
+		table_row(&s[0][k], &s[0][k]);
+		table_row(&s[1][k], &s[0][k]);
 	}
+	target_ratio("large caller / small caller, pam_userns open+close", &s[1][CALLER_OC],
+		     &s[0][CALLER_OC], 1.1);
+	table_end();
+	for (int big = 0; big < 2; big++)
+		for (int k = 0; k < CALLER_N; k++)
+			sample_free(&s[big][k]);
 }
 
 /* --- fixture files ------------------------------------------------------------- */
@@ -879,7 +942,7 @@ static void item_ssh(void)
 	const char *bed = getenv("TESTBED_DIR"), *key = getenv("TESTBED_SSH_KEY");
 	char portfile[PATH_MAX], port[16] = "", userns_line[PATH_MAX * 2 + 64], out[4096];
 	char *pam_orig, *pam_with, *passwd_orig;
-	size_t pam_len, passwd_len, rounds = iters(120, 15), warm = 3;
+	size_t pam_len, passwd_len, rounds = iters(150, 10), warm = 3;
 	struct sample s[N_VAR];
 	struct passwd *pw;
 	uid_t uid;
@@ -966,9 +1029,21 @@ static void item_ssh(void)
 		   rounds, pins_left(uid));
 	for (int k = 0; k < N_VAR; k++)
 		table_row(&s[k], &s[PLAIN]);
-	table_note("pam_userns + userns-shell add %.2f ms to a login",
-		   (sample_median(&s[ENTRY]) - sample_median(&s[PLAIN])) / 1000);
-	target_ratio("ssh login with pam_userns / without", &s[ENTRY], &s[PLAIN], 1.02);
+	{
+		double med, lo, hi, base = sample_median(&s[PLAIN]);
+
+		paired_diff(&s[PAMONLY], &s[PLAIN], &med, &lo, &hi);
+		table_note("paired per round, pam_userns in the stack (shell /bin/sh): %+.2f ms "
+			   "[90%% CI %+.2f..%+.2f] = %+.2f%%", med / 1000, lo / 1000, hi / 1000,
+			   100 * med / base);
+		paired_diff(&s[ENTRY], &s[PLAIN], &med, &lo, &hi);
+		table_note("paired per round, pam_userns + userns-shell: %+.2f ms [90%% CI "
+			   "%+.2f..%+.2f] = %+.2f%% [%+.2f%%..%+.2f%%]", med / 1000, lo / 1000,
+			   hi / 1000, 100 * med / base, 100 * lo / base, 100 * hi / base);
+		target_ratio("ssh login with pam_userns / without (ratio of medians)", &s[ENTRY],
+			     &s[PLAIN], 1.02);
+		target("ssh login overhead, paired per round", 100 * med / base, 2, true, "%");
+	}
 	table_end();
 	for (int k = 0; k < N_VAR; k++)
 		sample_free(&s[k]);
@@ -1164,74 +1239,116 @@ static void ends(const struct sample *s, double *first, double *last)
 	sample_free(&b);
 }
 
+/* k iterations of alice's open+close (and of the floor, if f) into oc (and fl). */
+static void scale_block(size_t k, struct sample *oc, struct floor *f, struct sample *fl)
+{
+	for (size_t i = 0; i < k; i++) {
+		double a, b;
+		int r;
+
+		pam_cycle("userns", USER, oc, NULL);
+		if ((r = floor_create(f, &a)) < 0 || (r = floor_remove(f, &b)) < 0)
+			die("floor: %s", strerror(-r));
+		sample_add(fl, a + b);
+	}
+}
+
 static void item_scale(void)
 {
+	enum { ALTERNATIONS = 3 };
 	int n = (int)iters(1000, 200);
 	size_t m = iters(300, 60), m_same = iters(60, 20);
-	struct sample base0, base1, others, same, open_o, close_o, open_s, close_s;
+	struct sample base, others, same, fl_base, fl_others, fl_same, open_o, close_o, open_s,
+		      close_s;
+	char label[96], pin[PATH_MAX + 64], blocks[512] = "";
+	size_t boff = 0;
 	struct snap sn[4];
 	struct holder hd;
+	struct floor f;
+	struct maps mp;
 	double first, last;
-	char label[96];
+	int r;
 
 	fixtures_save();
 	/* n other users, after the fixture users: alice's lookups stay as they were. */
-	for (int f = 0; f < N_FIXTURES; f++) {
+	for (int i = 0; i < N_FIXTURES; i++) {
 		size_t len;
-		char *t = fixture_with(f, "bo", 30000, n, NULL, &len);
-		int r = write_inplace(fixture_paths[f], t, len);
+		char *t = fixture_with(i, "bo", 30000, n, NULL, &len);
 
-		if (r < 0)
-			die("cannot write %s: %s", fixture_paths[f], strerror(-r));
+		if ((r = write_inplace(fixture_paths[i], t, len)) < 0)
+			die("cannot write %s: %s", fixture_paths[i], strerror(-r));
 		free(t);
 	}
+	build_maps(USER, &mp);
+	snprintf(pin, sizeof(pin), "%s/scale.pin", scratch);
+	if ((r = floor_init(&f, mp.uid, mp.gid, mp.uid_map, mp.gid_map, mp.setgroups_deny, pin)) < 0)
+		die("floor: %s", strerror(-r));
 
-	sample_init(&base0, "alice open+close, no other session live");
+	sample_init(&base, "alice open+close, no other session live");
 	snprintf(label, sizeof(label), "alice, %d sessions of %d other users live", n, n);
 	sample_init(&others, label);
 	snprintf(label, sizeof(label), "alice, %d other sessions of alice live", n);
 	sample_init(&same, label);
-	sample_init(&base1, "alice, none live again (drift check)");
-	sample_init(&open_o, "open_session of other users, as they pile up");
-	sample_init(&close_o, "close_session of other users, as they go");
-	sample_init(&open_s, "open_session of alice, as her sessions pile up");
-	sample_init(&close_s, "close_session of alice, as her sessions go");
+	sample_init(&fl_base, "floor, no session live");
+	snprintf(label, sizeof(label), "floor, %d sessions of other users live", n);
+	sample_init(&fl_others, label);
+	snprintf(label, sizeof(label), "floor, %d sessions of alice live", n);
+	sample_init(&fl_same, label);
+	sample_init(&open_o, "");
+	sample_init(&close_o, "");
+	sample_init(&open_s, "");
+	sample_init(&close_s, "");
 
 	for (int i = 0; i < 30; i++)
 		pam_cycle("userns", USER, NULL, NULL);
-	for (size_t i = 0; i < m; i++)
-		pam_cycle("userns", USER, &base0, NULL);
+	/* none, others, none, others, ..., none: drift shows between the blocks. */
+	for (int alt = 0; alt < ALTERNATIONS; alt++) {
+		size_t n0 = base.n, n1;
+		int w;
 
-	snap_take(&sn[0], 300);
-	holder_start(&hd, n, "bo", &open_o);
-	snap_take(&sn[1], 300);
-	sn[1].rss = hd.rss_kb;
-	for (size_t i = 0; i < m; i++)
-		pam_cycle("userns", USER, &others, NULL);
-	holder_stop(&hd, &close_o);
+		scale_block(m / ALTERNATIONS, &base, &f, &fl_base);
+		if (alt == 0)
+			snap_take(&sn[0], 300);
+		holder_start(&hd, n, "bo", &open_o);
+		if (alt == 0) {
+			snap_take(&sn[1], 300);
+			sn[1].rss = hd.rss_kb;
+		}
+		n1 = others.n;
+		scale_block(m / ALTERNATIONS, &others, &f, &fl_others);
+		holder_stop(&hd, &close_o);
+		w = snprintf(blocks + boff, sizeof(blocks) - boff, "%s%.0f/%.0f", alt ? ", " : "",
+			     sample_median(&(struct sample){ .v = base.v + n0, .n = base.n - n0 }),
+			     sample_median(&(struct sample){ .v = others.v + n1, .n = others.n - n1 }));
+		if (w > 0 && (size_t)w < sizeof(blocks) - boff)
+			boff += (size_t)w;
+	}
+	scale_block(m / ALTERNATIONS, &base, &f, &fl_base);
 
 	snap_take(&sn[2], 1000);
 	holder_start(&hd, n, NULL, &open_s);
 	snap_take(&sn[3], 300);
 	sn[3].rss = hd.rss_kb;
-	for (size_t i = 0; i < m_same; i++)
-		pam_cycle("userns", USER, &same, NULL);
+	scale_block(m_same, &same, &f, &fl_same);
 	holder_stop(&hd, &close_s);
-
-	for (size_t i = 0; i < m; i++)
-		pam_cycle("userns", USER, &base1, NULL);
+	floor_fini(&f);
 	fixtures_restore();
 
 	table_begin("6. live sessions: memory, and open+close with many sessions live", 1);
 	print_mem("other users", &sn[0], &sn[1], n);
 	print_mem("same user", &sn[2], &sn[3], n);
-	table_row(&base0, &base0);
-	table_row(&others, &base0);
-	table_row(&same, &base0);
-	table_row(&base1, &base0);
+	table_note("the live sessions are held by one holder process (their opener), like "
+		   "sshd monitors; blocks none/others alternate %d times (block medians, us: %s)",
+		   ALTERNATIONS, blocks);
+	table_row(&base, &base);
+	table_row(&others, &base);
+	table_row(&same, &base);
+	table_row(&fl_base, &fl_base);
+	table_row(&fl_others, &fl_base);
+	table_row(&fl_same, &fl_base);
 	ends(&open_o, &first, &last);
-	table_note("open_session of other users as they pile up: first tenth %.1f us, last "
-		   "tenth %.1f us", first, last);
+	table_note("open_session of other users in the holder as they pile up: first tenth "
+		   "%.1f us, last tenth %.1f us", first, last);
 	ends(&close_o, &first, &last);
 	table_note("close_session of other users as they go: first tenth %.1f us, last tenth "
 		   "%.1f us", first, last);
@@ -1244,17 +1361,19 @@ static void item_scale(void)
 	target("resident processes per live session (beyond the one holder)",
 	       (double)(sn[1].procs - sn[0].procs - 1) / n, 0, true, "");
 	snprintf(label, sizeof(label), "open+close with %d other users' sessions live / none", n);
-	target_ratio(label, &others, &base0, 1.1);
+	target_ratio(label, &others, &base, 1.1);
 	snprintf(label, sizeof(label), "open+close with %d of the same user's sessions live / none",
-		     n);
-	target_ratio(label, &same, &base0, 1.1);
+		 n);
+	target_ratio(label, &same, &base, 1.1);
 	table_end();
 	for (int i = 0; i < 4; i++)
 		slabs_free(&sn[i].slabs);
-	sample_free(&base0);
-	sample_free(&base1);
+	sample_free(&base);
 	sample_free(&others);
 	sample_free(&same);
+	sample_free(&fl_base);
+	sample_free(&fl_others);
+	sample_free(&fl_same);
 	sample_free(&open_o);
 	sample_free(&close_o);
 	sample_free(&open_s);

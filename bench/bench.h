@@ -49,6 +49,13 @@ double sample_median(const struct sample *s);
 void ratio_ci(const struct sample *a, const struct sample *b, double *ratio,
 	      double *lo, double *hi);
 
+/*
+ * Median of the per-round differences a[i] - b[i] (samples taken in the
+ * same rounds), with a 90% bootstrap interval.
+ */
+void paired_diff(const struct sample *a, const struct sample *b, double *med, double *lo,
+		 double *hi);
+
 /* --- tables (util.c) -------------------------------------------------------- */
 
 /* unit: 1 = microseconds, 1000 = milliseconds. */

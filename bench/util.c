@@ -192,6 +192,33 @@ void ratio_ci(const struct sample *a, const struct sample *b, double *ratio,
 	free(sb);
 }
 
+void paired_diff(const struct sample *a, const struct sample *b, double *med, double *lo,
+		 double *hi)
+{
+	enum { ROUNDS = 400 };
+	size_t n = a->n < b->n ? a->n : b->n;
+	double r[ROUNDS], *d, *scratch;
+
+	*med = *lo = *hi = NAN;
+	if (!n)
+		return;
+	d = xmalloc(n * sizeof(*d));
+	scratch = xmalloc(n * sizeof(*scratch));
+	for (size_t i = 0; i < n; i++)
+		d[i] = a->v[i] - b->v[i];
+	memcpy(scratch, d, n * sizeof(*d));
+	qsort(scratch, n, sizeof(*scratch), cmp_double);
+	*med = quantile(scratch, n, 0.5);
+	rng_state = 0x9e3779b97f4a7c15ULL;
+	for (int i = 0; i < ROUNDS; i++)
+		r[i] = resampled_median(d, n, scratch);
+	qsort(r, ROUNDS, sizeof(r[0]), cmp_double);
+	*lo = quantile(r, ROUNDS, 0.05);
+	*hi = quantile(r, ROUNDS, 0.95);
+	free(d);
+	free(scratch);
+}
+
 /* --- tables ----------------------------------------------------------------- */
 
 static double table_unit = 1;
