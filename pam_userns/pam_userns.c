@@ -116,7 +116,7 @@ static int lookup_gid(const char *name, gid_t *gid)
 static bool in_group(const char *group, void *ctx)
 {
 	struct user *u = ctx;
-	gid_t gid;
+	gid_t gid = (gid_t)-1;
 
 	if (lookup_gid(group, &gid) < 0)
 		return false;
@@ -230,7 +230,6 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	struct session_params sp;
 	struct session_handle *h = NULL;
 	const char *name = NULL, *service = NULL;
-	gid_t own_group = (gid_t)-1;
 	int retval = PAM_SESSION_ERR, r;
 
 	parse_args(pamh, argc, argv, &a);
@@ -274,9 +273,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (build_map(pamh, SUBID_UID, &pol, name, u.pw.pw_uid, u.pw.pw_uid, &umap, utext,
 		      sizeof(utext)) < 0)
 		goto out;
-	lookup_gid(name, &own_group);
-	if (build_map(pamh, SUBID_GID, &pol, name, u.pw.pw_gid, own_group == (gid_t)-1 ?
-		      (uint64_t)-1 : own_group, &gmap, gtext, sizeof(gtext)) < 0)
+	if (build_map(pamh, SUBID_GID, &pol, name, u.pw.pw_gid, SUBID_OWNER_GROUP_OF_USER, &gmap,
+		      gtext, sizeof(gtext)) < 0)
 		goto out;
 
 	h = calloc(1, sizeof(*h));

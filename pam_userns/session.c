@@ -611,6 +611,28 @@ int session_kill_inside(const char *pin_path, unsigned int timeout_ms)
 	return n;
 }
 
+/*
+ * A sweep reads every .ref of the user. With many live sessions of one
+ * user that is most of a login, so a large directory is swept at most
+ * every SWEEP_INTERVAL seconds (stamp: the mtime of .lock); a small one
+ * (tmpfs counts 20 bytes an entry: a few dozen sessions) always is.
+ */
+#define SWEEP_INTERVAL	30
+#define SWEEP_SMALL_DIR	(64 * 20)
+
+static bool sweep_due(int dirfd, int lockfd)
+{
+	struct timespec now;
+	struct stat st;
+
+	if (fstat(dirfd, &st) < 0 || st.st_size <= SWEEP_SMALL_DIR)
+		return true;
+	if (fstat(lockfd, &st) < 0)
+		return true;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec - st.st_mtim.tv_sec >= SWEEP_INTERVAL || now.tv_sec < st.st_mtim.tv_sec;
+}
+
 static void dir_path(char *buf, size_t len, uid_t uid)
 {
 	snprintf(buf, len, "%s/%u", session_statedir, (unsigned int)uid);
@@ -645,8 +667,12 @@ int session_begin(const struct session_params *p, struct session_handle *h,
 		seterr(err, errlen, "cannot lock %s: %s", dirpath, strerror(-r));
 		goto out;
 	}
-	r = session_sweep(dirfd, dirpath);
-	h->swept = r > 0 ? r : 0;
+	/* A shared namespace is joined only after a full sweep says it is in use. */
+	if (p->shared || sweep_due(dirfd, lock)) {
+		r = session_sweep(dirfd, dirpath);
+		h->swept = r > 0 ? r : 0;
+		futimens(lock, NULL);
+	}
 
 	if (p->shared) {
 		struct stat st;
@@ -718,6 +744,7 @@ int session_end(const struct session_handle *h, char *err, size_t errlen)
 {
 	char dirpath[PATH_MAX], file[SESSION_NAME_MAX + 8];
 	int dirfd, lock, r, live;
+	bool shared;
 
 	dir_path(dirpath, sizeof(dirpath), h->uid);
 	dirfd = session_open_dir(h->uid, false, err, errlen);
@@ -732,7 +759,12 @@ int session_end(const struct session_handle *h, char *err, size_t errlen)
 	}
 	snprintf(file, sizeof(file), "%s.ref", h->sid);
 	unlinkat(dirfd, file, 0);
-	live = session_count_refs(dirfd, h->name, NULL);
+	/*
+	 * A per-session namespace is named by its session id: no other .ref
+	 * can hold it, and others' leftovers are the next login's sweep.
+	 */
+	shared = strcmp(h->name, h->sid) != 0;
+	live = shared ? session_count_refs(dirfd, h->name, NULL) : 0;
 	if (live > 0) {
 		r = 0;
 		goto out;
@@ -745,7 +777,8 @@ int session_end(const struct session_handle *h, char *err, size_t errlen)
 	else
 		r = 1;
 	/* Others' leftovers too, while we hold the lock. */
-	session_sweep(dirfd, dirpath);
+	if (shared)
+		session_sweep(dirfd, dirpath);
 out:
 	close(lock);
 	close(dirfd);

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -131,6 +132,31 @@ static int push_range(struct id_range **ranges, size_t *n, size_t *cap,
 	return 0;
 }
 
+/* The gid of the group named name, or (uint64_t)-1. */
+static uint64_t group_of(const char *name)
+{
+	struct group gr, *res = NULL;
+	size_t len = 4096;
+	uint64_t gid = (uint64_t)-1;
+	char *buf;
+	int r;
+
+	for (;;) {
+		buf = malloc(len);
+		if (!buf)
+			return gid;
+		r = getgrnam_r(name, &gr, buf, len, &res);
+		if (r != ERANGE || len >= (1u << 22))
+			break;
+		free(buf);
+		len *= 4;
+	}
+	if (r == 0 && res)
+		gid = gr.gr_gid;
+	free(buf);
+	return gid;
+}
+
 static int files_lookup(const char *path, const char *user, uint64_t owner_id,
 			struct id_range **ranges, char *err, size_t errlen)
 {
@@ -142,7 +168,7 @@ static int files_lookup(const char *path, const char *user, uint64_t owner_id,
 
 	len = 0;
 	*ranges = NULL;
-	if (owner_id != (uint64_t)-1)
+	if (owner_id != (uint64_t)-1 && owner_id != SUBID_OWNER_GROUP_OF_USER)
 		idlen = (size_t)snprintf(idstr, sizeof(idstr), "%llu",
 					 (unsigned long long)owner_id);
 
@@ -166,6 +192,14 @@ static int files_lookup(const char *path, const char *user, uint64_t owner_id,
 		 * parse, so a typo there must not lock this user out.
 		 */
 		c1 = memchr(p, ':', (size_t)(eol - p));
+		if (c1 && c1 > p && *p >= '0' && *p <= '9' &&
+		    owner_id == SUBID_OWNER_GROUP_OF_USER) {
+			/* A numeric owner: now the group's id is needed. */
+			owner_id = group_of(user);
+			if (owner_id != (uint64_t)-1)
+				idlen = (size_t)snprintf(idstr, sizeof(idstr), "%llu",
+							 (unsigned long long)owner_id);
+		}
 		if (!c1 || (!((size_t)(c1 - p) == ulen && !memcmp(p, user, ulen)) &&
 			    !(idlen && (size_t)(c1 - p) == idlen && !memcmp(p, idstr, idlen))))
 			goto next;

@@ -45,6 +45,13 @@ enum subid_kind { SUBID_UID, SUBID_GID };
  * the user for subgid); pass (uint64_t)-1 for none.
  * Returns the number of ranges (0: the user has none) or -errno.
  */
+/*
+ * owner_id SUBID_OWNER_GROUP_OF_USER: the gid of the group named like the
+ * user, looked up (getgrnam_r, a scan of /etc/group) only when a line
+ * with a numeric owner shows up.
+ */
+#define SUBID_OWNER_GROUP_OF_USER ((uint64_t)-2)
+
 int subid_lookup(enum subid_kind kind, const char *user, uint64_t owner_id,
 		 struct id_range **ranges, char *err, size_t errlen);
 

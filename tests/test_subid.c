@@ -65,6 +65,23 @@ static void test_files(void)
 	ASSERT_INT(1, lookup("bob:30000x:65536\nalice:200000:65536\n", "alice", 2001, &r, err));
 	free(r);
 
+	/* subgid: a numeric owner is the gid of the group named like the user */
+	{
+		char gidfile[700];
+
+		snprintf(gidfile, sizeof(gidfile), "%s/subgid", dir);
+		write_file(gidfile, "daemon:400000:5\n0:500000:10\nroot:600000:7\n");
+		subid_gid_file = gidfile;
+		ASSERT_INT(2, subid_lookup(SUBID_GID, "root", SUBID_OWNER_GROUP_OF_USER, &r, err,
+					   sizeof(err)));
+		ASSERT_INT(500000, r[0].start);
+		ASSERT_INT(600000, r[1].start);
+		free(r);
+		/* no group of that name: numeric lines are nobody's */
+		ASSERT_INT(0, subid_lookup(SUBID_GID, "nosuchuser-x", SUBID_OWNER_GROUP_OF_USER, &r,
+					   err, sizeof(err)));
+	}
+
 	unlink(uidfile);
 	ASSERT_INT(-ENOENT, subid_lookup(SUBID_UID, "alice", 2001, &r, err, sizeof(err)));
 	snprintf(want, sizeof(want), "cannot read %s: No such file or directory", uidfile);
