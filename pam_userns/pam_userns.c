@@ -88,37 +88,13 @@ static void put_user(struct user *u)
 	free(u->groups);
 }
 
-static int lookup_gid(const char *name, gid_t *gid)
-{
-	struct group gr, *res = NULL;
-	size_t len = 4096;
-	char *buf;
-	int r;
-
-	for (;;) {
-		buf = malloc(len);
-		if (!buf)
-			return -ENOMEM;
-		r = getgrnam_r(name, &gr, buf, len, &res);
-		if (r != ERANGE || len >= (1u << 22))
-			break;
-		free(buf);
-		len *= 4;
-	}
-	if (r == 0 && res)
-		*gid = gr.gr_gid;
-	free(buf);
-	if (r)
-		return -r;
-	return res ? 0 : -ENOENT;
-}
-
 static bool in_group(const char *group, void *ctx)
 {
 	struct user *u = ctx;
-	gid_t gid = (gid_t)-1;
+	uint64_t id = subid_group_gid(group);
+	gid_t gid = (gid_t)id;
 
-	if (lookup_gid(group, &gid) < 0)
+	if (id == (uint64_t)-1)
 		return false;
 	if (gid == u->pw.pw_gid)
 		return true;

@@ -132,8 +132,7 @@ static int push_range(struct id_range **ranges, size_t *n, size_t *cap,
 	return 0;
 }
 
-/* The gid of the group named name, or (uint64_t)-1. */
-static uint64_t group_of(const char *name)
+uint64_t subid_group_gid(const char *name)
 {
 	struct group gr, *res = NULL;
 	size_t len = 4096;
@@ -195,7 +194,7 @@ static int files_lookup(const char *path, const char *user, uint64_t owner_id,
 		if (c1 && c1 > p && *p >= '0' && *p <= '9' &&
 		    owner_id == SUBID_OWNER_GROUP_OF_USER) {
 			/* A numeric owner: now the group's id is needed. */
-			owner_id = group_of(user);
+			owner_id = subid_group_gid(user);
 			if (owner_id != (uint64_t)-1)
 				idlen = (size_t)snprintf(idstr, sizeof(idstr), "%llu",
 							 (unsigned long long)owner_id);

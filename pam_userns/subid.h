@@ -55,6 +55,9 @@ enum subid_kind { SUBID_UID, SUBID_GID };
 int subid_lookup(enum subid_kind kind, const char *user, uint64_t owner_id,
 		 struct id_range **ranges, char *err, size_t errlen);
 
+/* The gid of the group named name (getgrnam_r), or (uint64_t)-1. */
+uint64_t subid_group_gid(const char *name);
+
 /* Paths, overridable by tests; default /etc/subuid, /etc/subgid, /etc/nsswitch.conf. */
 extern const char *subid_uid_file;
 extern const char *subid_gid_file;
