@@ -149,16 +149,19 @@ static void test_scope_user_concurrent(void)
 	ASSERT_INT(0, harness_state_entries(ALICE));
 }
 
-/* The opener dies without closing: the next login of that user cleans up. */
-static void test_crash(void)
+/*
+ * Open a session of alice in a child that then goes away without closing
+ * it (SIGKILL when crash, else _exit); returns its pin in pin and the
+ * child's wait status.
+ */
+static int open_and_vanish(bool crash, char *pin, size_t len)
 {
-	pam_handle_t *h;
-	char stale[4200];
-	int p[2], st;
+	int p[2], st = -1;
 	pid_t pid;
 
-	service("[user:alice]\nenable = yes\n[user:bob]\nenable = yes\n");
-	ASSERT_INT(0, pipe(p));
+	memset(pin, 0, len);
+	if (pipe(p) < 0)
+		return -1;
 	pid = fork();
 	if (pid == 0) {
 		pam_handle_t *c;
@@ -166,14 +169,26 @@ static void test_crash(void)
 		if (open_as("alice", &c) == PAM_SUCCESS)
 			dprintf(p[1], "%s", pam_getenv(c, SESSION_ENV));
 		close(p[1]);
-		kill(getpid(), SIGKILL);
-		_exit(1);
+		if (crash)
+			kill(getpid(), SIGKILL);
+		_exit(0);	/* no close, no pam_end: the opener is simply gone */
 	}
 	close(p[1]);
-	memset(stale, 0, sizeof(stale));
-	ASSERT_TRUE(read(p[0], stale, sizeof(stale) - 1) > 0);
+	ASSERT_TRUE(read(p[0], pin, len - 1) > 0);
 	close(p[0]);
 	waitpid(pid, &st, 0);
+	return st;
+}
+
+/* The opener dies without closing: the next login of that user cleans up. */
+static void test_crash(void)
+{
+	pam_handle_t *h;
+	char stale[4200];
+	int st;
+
+	service("[user:alice]\nenable = yes\n[user:bob]\nenable = yes\n");
+	st = open_and_vanish(true, stale, sizeof(stale));
 	ASSERT_TRUE(WIFSIGNALED(st));
 	ASSERT_TRUE(userns_is_pin(stale));	/* left behind by the crash */
 
@@ -229,25 +244,11 @@ static void test_other_closers(void)
 {
 	pam_handle_t *h;
 	char pin[4200];
-	int p[2], st;
+	int st;
 	pid_t pid;
 
 	service("[user:alice]\nenable = yes\n");
-	ASSERT_INT(0, pipe(p));
-	pid = fork();
-	if (pid == 0) {
-		pam_handle_t *c;
-
-		if (open_as("alice", &c) == PAM_SUCCESS)
-			dprintf(p[1], "%s", pam_getenv(c, SESSION_ENV));
-		close(p[1]);
-		_exit(0);	/* no close, no pam_end: the opener is simply gone */
-	}
-	close(p[1]);
-	memset(pin, 0, sizeof(pin));
-	ASSERT_TRUE(read(p[0], pin, sizeof(pin) - 1) > 0);
-	close(p[0]);
-	waitpid(pid, &st, 0);
+	open_and_vanish(false, pin, sizeof(pin));
 	ASSERT_TRUE(userns_is_pin(pin));
 	harness_log_mark();
 	ASSERT_INT(PAM_SUCCESS, harness_start("userns-test", "alice", &h));
@@ -285,7 +286,7 @@ static bool pid_running(pid_t pid)
 static pid_t start_background(const char *pin)
 {
 	/* the background process keeps none of our pipe: stdout to /dev/null */
-	if (shell_as(ALICE, pin, "sleep 600 >/dev/null 2>&1 </dev/null & echo $!") != 0)
+	if (shell_as(ALICE, pin, "tail -f /dev/null >/dev/null 2>&1 </dev/null & echo $!") != 0)
 		return -1;
 	return (pid_t)strtol(out, NULL, 10);
 }
